@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import HUB_METADATA, HubModel, check_geometry
+from .blocks import HUB_METADATA, HubModel
 
 
 class Discriminator(HubModel, **HUB_METADATA):
@@ -13,7 +13,7 @@ class Discriminator(HubModel, **HUB_METADATA):
     but the first, LeakyReLU 0.2, then a linear layer to one logit. Weights init N(0, 0.02).
 
     Args:
-        image_height: H of the model geometry (divisible by 2^num_layers).
+        image_height: H of the model geometry (each stride-2 conv maps s to ceil(s / 2)).
         image_width: W of the model geometry.
         in_channels: 3 for the released single-image D, 6 for the paper's (I_A, image) pair D.
         base_width: width of the first conv; layer i has min(base*2^i, 8*base).
@@ -30,7 +30,8 @@ class Discriminator(HubModel, **HUB_METADATA):
     ):
         super().__init__()
         n = num_layers if num_layers is not None else (4 if image_height <= 128 else 5)
-        check_geometry("Discriminator", image_height, image_width, n + 1)
+        if image_height <= 0 or image_width <= 0 or n < 1:
+            raise ValueError(f"Discriminator: need a positive image size and num_layers >= 1, got {image_height}x{image_width}, {n}")
         self.record_config(num_layers=n)
         self.in_channels = in_channels
         layers: list[nn.Module] = []
@@ -43,7 +44,10 @@ class Discriminator(HubModel, **HUB_METADATA):
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             c_in = c_out
         self.features = nn.Sequential(*layers)
-        self.logit = nn.Linear(c_in * (image_height >> n) * (image_width >> n), 1)
+        h, w = image_height, image_width
+        for _ in range(n):
+            h, w = -(-h // 2), -(-w // 2)
+        self.logit = nn.Linear(c_in * h * w, 1)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
