@@ -84,6 +84,12 @@ def _check_size(size, what: str = "image_size") -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
+def _check_ints(**values) -> None:
+    for name, v in values.items():
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise PoseError(f"{name} must be an int number of pixels, got {v!r}")
+
+
 def _check_radius(radius) -> int:
     if not isinstance(radius, (int, np.integer)) or isinstance(radius, bool) or radius < 1:
         raise PoseError(f"radius must be a positive int (pixels), got {radius!r}")
@@ -133,19 +139,13 @@ def _parse_csv_list(text: str, axis: str) -> list[float]:
     items = inner.split(",") if inner.strip() else []
     if len(items) != NUM_JOINTS:
         raise PoseError(f"expected {NUM_JOINTS} {axis} values, got {len(items)}")
-    try:
-        return [float(item) for item in items]
-    except ValueError:
-        bad = next(item for item in items if not _is_number(item))
-        raise PoseError(f"non-numeric value {bad.strip()!r} in the {axis} list") from None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
+    values = []
+    for item in items:
+        try:
+            values.append(float(item))
+        except ValueError:
+            raise PoseError(f"non-numeric value {item.strip()!r} in the {axis} list") from None
+    return values
 
 
 @dataclass(frozen=True, eq=False)
@@ -251,13 +251,14 @@ class Pose:
 
         `people[i].pose_keypoints_2d` holds flat (x, y, confidence) triples: 54 values are COCO-18,
         75 are BODY_25 (mapped with BODY25_TO_COCO18). Confidence 0 marks a missing joint. The frame
-        is `image_size` if given, else (canvas_height, canvas_width) from the JSON. Coordinates are
-        normalised, and scaled by (width, height), when every present coordinate is <= 1.0;
-        otherwise they are pixels. Normalised coordinates with no known frame are an error.
+        is (canvas_height, canvas_width) when the JSON has them (controlnet-aux writes them), else
+        `image_size`. Coordinates are normalised, and scaled by (width, height) of that frame, when
+        every present coordinate is <= 1.0; otherwise they are pixels. Normalised coordinates with
+        no known frame are an error.
 
         Args:
             data: a dict, a JSON string or a path to a .json file.
-            image_size: (height, width) to place the pose in, or None to use the JSON's canvas.
+            image_size: (height, width) frame to assume when the JSON has no canvas size, or None.
         """
         data = _load_json(data)
         people = [p.get("pose_keypoints_2d") or [] for p in data.get("people") or []]
@@ -273,21 +274,15 @@ class Pose:
             candidates.append(arr[list(BODY25_TO_COCO18)] if len(arr) == 25 else arr)
         best = max(candidates, key=lambda a: a[:, 2].sum())  # first one wins a tie
 
-        canvas = None
+        frame = None if image_size is None else _check_size(image_size)
         if "canvas_width" in data or "canvas_height" in data:
-            canvas = _check_size((data.get("canvas_height"), data.get("canvas_width")), "canvas (height, width)")
-        if image_size is not None:
-            image_size = _check_size(image_size)
-        frame = image_size or canvas
+            frame = _check_size((data.get("canvas_height"), data.get("canvas_width")), "canvas (height, width)")
         xy, present = best[:, :2], best[:, 2] > 0
         if present.any() and np.abs(xy[present]).max() <= 1.0:
             if frame is None:
                 raise PoseError("OpenPose coordinates look normalised (all <= 1) but the JSON has no "
                                 "canvas_width/canvas_height: pass image_size=(height, width)")
             xy = xy * [frame[1], frame[0]]
-        elif image_size is not None and canvas is not None and image_size != canvas:
-            raise PoseError(f"image_size {image_size} differs from the JSON canvas {canvas} of these pixel "
-                            "coordinates: load without image_size and call .resize()")
         return cls(xy, image_size=frame, scores=best[:, 2])
 
     def to_openpose_json(self) -> dict:
@@ -388,6 +383,7 @@ class Pose:
         Args:
             top, bottom, left, right: pixels added on each side.
         """
+        _check_ints(top=top, bottom=bottom, left=left, right=right)
         h, w = self._frame(what="pad")
         new_size = (h + top + bottom, w + left + right)
         if min(new_size) <= 0:
@@ -403,11 +399,16 @@ class Pose:
             top, left: window origin in the current frame (pixels).
             height, width: window size.
         """
+        _check_ints(top=top, left=left)
         new_size = _check_size((height, width), "crop (height, width)")
         return self._with(self.keypoints - np.float32([left, top]), new_size, drop_outside=True)
 
     def hflip(self) -> Pose:
-        """Mirror horizontally (x' = W - 1 - x) and swap left/right joints (FLIP_PERMUTATION)."""
+        """Mirror horizontally (x' = W - 1 - x) and swap left/right joints (FLIP_PERMUTATION).
+
+        A joint lying right of the frame (x > W - 1, rare in real annotations) mirrors to a
+        negative x and becomes missing.
+        """
         h, w = self._frame(what="hflip")
         mirrored = self._with(self.keypoints * [-1, 1] + [w - 1, 0], (h, w), drop_outside=True)
         perm = list(FLIP_PERMUTATION)
@@ -558,15 +559,17 @@ class Pose:
             image = Image.new("RGB", (w, h))
         pen = ImageDraw.Draw(image)
         kp, vis = self.keypoints.astype(np.float64), self.visible
-        angles = np.radians(np.arange(0, 360, 5))
+        angles = np.radians(np.arange(0, 361))
         for (a, b), color in zip(LIMBS, OPENPOSE_COLORS):
             if not (vis[a] and vis[b]):
                 continue
-            centre, delta = (kp[a] + kp[b]) / 2, kp[b] - kp[a]
-            half_length, theta = np.hypot(*delta) / 2, math.atan2(delta[1], delta[0])
+            # like cv2.ellipse2Poly in controlnet-aux: integer centre, half-length and angle (degrees)
+            (cx, cy), (dx, dy) = (kp[a] + kp[b]) / 2, kp[a] - kp[b]
+            half_length = int(math.hypot(dx, dy) / 2)
+            theta = math.radians(int(math.degrees(math.atan2(dy, dx))))
             ex, ey = half_length * np.cos(angles), stick_width * np.sin(angles)  # ellipse along x
-            xs = centre[0] + ex * math.cos(theta) - ey * math.sin(theta)
-            ys = centre[1] + ex * math.sin(theta) + ey * math.cos(theta)
+            xs = np.rint(int(cx) + ex * math.cos(theta) - ey * math.sin(theta))
+            ys = np.rint(int(cy) + ex * math.sin(theta) + ey * math.cos(theta))
             pen.polygon(list(zip(xs, ys)), fill=tuple(int(c * LIMB_COLOR_SCALE) for c in color))
         for (x, y), color, v in zip(kp, OPENPOSE_COLORS, vis):
             if v:
