@@ -49,6 +49,11 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    """NHWC memory layout for activations: 3-4x faster convolutions on CPU (oneDNN), tensor cores on GPU."""
+    return x.contiguous(memory_format=torch.channels_last)
+
+
 def default_levels(image_height: int) -> int:
     """The released number of levels, L = log2(H) - 2 (5 for 128 px, 6 for 256 px)."""
     return max(int(math.log2(image_height)) - 2, 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import HUB_METADATA, HubModel
+from .blocks import HUB_METADATA, HubModel, channels_last
 
 
 class Discriminator(HubModel, **HUB_METADATA):
@@ -67,4 +67,4 @@ class Discriminator(HubModel, **HUB_METADATA):
             if condition is None:
                 raise ValueError("this is a pair discriminator (paper variant): pass the condition image too")
             image = torch.cat([condition, image], dim=1)
-        return self.logit(self.features(image).flatten(1)).squeeze(1)
+        return self.logit(self.features(channels_last(image)).flatten(1)).squeeze(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import HUB_METADATA, ConvReLU, HubModel, ResidualBlock, check_geometry, default_levels
+from .blocks import HUB_METADATA, ConvReLU, channels_last, HubModel, ResidualBlock, check_geometry, default_levels
 
 
 class G1(HubModel, **HUB_METADATA):
@@ -61,7 +61,7 @@ class G1(HubModel, **HUB_METADATA):
 
     def forward(self, I_A: torch.Tensor, P_B: torch.Tensor) -> torch.Tensor:
         """I_A (B, 3, H, W) and P_B (B, pose_channels, H, W), both in [-1, 1] -> coarse (B, 3, H, W)."""
-        x = self.stem(torch.cat([I_A, P_B], dim=1))  # (B, n, H, W)
+        x = self.stem(channels_last(torch.cat([I_A, P_B], dim=1)))  # (B, n, H, W)
         skips = []
         for i, block in enumerate(self.enc_blocks):
             x = block(x)
@@ -69,9 +69,9 @@ class G1(HubModel, **HUB_METADATA):
             if i < self.levels - 1:
                 x = self.downs[i](x)  # (B, n*(i+2), H/2^(i+1), W/2^(i+1))
         z = self.fc_in(x.flatten(1))  # (B, bottleneck)
-        x = self.fc_out(z).view(-1, self.hidden, *self.low_size)  # (B, n, h, w)
+        x = channels_last(self.fc_out(z).view(-1, self.hidden, *self.low_size))  # (B, n, h, w)
         for i, block in enumerate(self.dec_blocks):
             x = block(torch.cat([x, skips[self.levels - 1 - i]], dim=1))
             if i < self.levels - 1:
                 x = self.ups[i](x)  # (B, n*(L-i-1), 2h, 2w)
-        return self.out(x)
+        return self.out(x).contiguous()

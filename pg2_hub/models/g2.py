@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import HUB_METADATA, ConvReLU, HubModel, check_geometry, default_levels
+from .blocks import HUB_METADATA, ConvReLU, channels_last, HubModel, check_geometry, default_levels
 
 
 class G2(HubModel, **HUB_METADATA):
@@ -63,7 +63,7 @@ class G2(HubModel, **HUB_METADATA):
 
     def forward(self, G1_out: torch.Tensor, I_A: torch.Tensor) -> torch.Tensor:
         """G1_out and I_A (B, 3, H, W) in [-1, 1] -> difference map (B, 3, H, W)."""
-        x = self.stem(torch.cat([G1_out, I_A], dim=1))  # (B, n, H, W)
+        x = self.stem(channels_last(torch.cat([G1_out, I_A], dim=1)))  # (B, n, H, W)
         skips = []
         for i, block in enumerate(self.enc_blocks):
             x = block(x)
@@ -76,4 +76,4 @@ class G2(HubModel, **HUB_METADATA):
             x = block(x)  # (B, n, h, w)
             if i < self.levels - 1:
                 x = self.up(x)
-        return self.out(x)
+        return self.out(x).contiguous()
