@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
 
 
+TEMPLATE = "pg2_template.md"
+
+
 def card_template() -> str:
-    """The Jinja template `save_pretrained` and `push_to_hub` fill."""
-    return (resources.files("pg2_hub.model_cards") / "pg2_template.md").read_text(encoding="utf-8")
+    """The Jinja template `save_pretrained` and `push_to_hub` fill.
+
+    Installed, it is package data (`pg2_hub.model_cards`); run from a source checkout without
+    installing (a Hugging Face Space, `PYTHONPATH=.`), it is read from model_cards/ beside pg2_hub/.
+    """
+    try:
+        return (resources.files("pg2_hub.model_cards") / TEMPLATE).read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        return (Path(__file__).resolve().parents[1] / "model_cards" / TEMPLATE).read_text(encoding="utf-8")
 
 
 def render_model_card(model: Any, card_data: ModelCardData, **kwargs: Any) -> ModelCard:

@@ -27,7 +27,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from .geometry import Letterbox, to_tensor
-from .pose import NUM_JOINTS, Pose, PoseError, read_annotation_csv
+from .pose import NUM_JOINTS, Pose, read_annotation_csv
 
 POSE_ENCODINGS = ("disk", "gaussian", "coordinates")
 

@@ -39,6 +39,7 @@ def _one_thread_and_fresh_accelerate_state():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(False)  # --deterministic sets it for the whole process
     AcceleratorState._reset_state(reset_partial_state=True)
 
 
@@ -163,7 +164,9 @@ def weights(checkpoint: Path) -> dict[str, torch.Tensor]:
 def test_resume_continues_exactly(tmp_path, tiny_data, stage1_run, stage):
     from accelerate.state import AcceleratorState
 
-    common_args = ["--data", str(tiny_data), "--save-every", "2", *(["--g1", str(stage1_run)] if stage == 2 else [])]
+    # --deterministic: exact on a GPU too, where D's conv gradients otherwise use non-deterministic atomics
+    common_args = ["--data", str(tiny_data), "--save-every", "2", "--deterministic",
+                   *(["--g1", str(stage1_run)] if stage == 2 else [])]
     train(stage, tmp_path / "straight", *common_args, "--max-steps", "4")
     AcceleratorState._reset_state(reset_partial_state=True)
     train(stage, tmp_path / "resumed", *common_args, "--max-steps", "2")

@@ -33,11 +33,11 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from pg2_hub import losses
-from pg2_hub.data import PoseTransferDataset, StepSampler, pose_channels
+from pg2_hub.data import POSE_ENCODINGS, PoseTransferDataset, StepSampler, pose_channels
 from pg2_hub.geometry import to_pil
-from pg2_hub.models import G1, G2, Discriminator, load_weights
+from pg2_hub.models import G1, Discriminator, load_weights
 from pg2_hub.pipeline import PG2
-from pg2_hub.synthetic import make_synthetic_dataset
+from pg2_hub.synthetic import BACKGROUNDS, make_synthetic_dataset
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 PRESETS = ("market", "deepfashion")
@@ -94,6 +94,7 @@ class TrainConfig:
     preset: str = opt("market", "market or deepfashion: loads train/configs/<preset>.yaml")
     out: str | None = opt(None, "run folder; none = runs/<preset>/stage<N>")
     seed: int = opt(0, "random seed (weights, data order, flips)")
+    deterministic: bool = opt(False, "deterministic GPU kernels: bit-exact reruns and resumes, slower (CPU runs are exact anyway)")
     log_every: int = opt(10, "steps between JSONL/TensorBoard loss records")
     save_every: int = opt(1000, "steps between training-state checkpoints")
     keep_last: int = opt(3, "checkpoints to keep")
@@ -107,8 +108,8 @@ class TrainConfig:
 
 
 CHOICES = {
-    "on_error": ("raise", "skip"), "synthetic_background": ("scene", "white"), "preset": PRESETS,
-    "pose_encoding": ("disk", "gaussian", "coordinates"), "loss": losses.RECONSTRUCTION_LOSSES,
+    "on_error": ("raise", "skip"), "synthetic_background": BACKGROUNDS, "preset": PRESETS,
+    "pose_encoding": POSE_ENCODINGS, "loss": losses.RECONSTRUCTION_LOSSES,
     "discriminator": losses.DISCRIMINATORS, "mixed_precision": ("no", "bf16", "fp16"),
 }
 
@@ -128,6 +129,7 @@ def _coerce(name: str, value, hint):
     try:
         if typing.get_origin(hint) is list:
             items = value if isinstance(value, (list, tuple)) else str(value).replace(",", " ").split()
+            items = [v for v in items if str(v).lower() not in ("none", "[]")]  # `--lr-halve-at none` empties a list
             return [_coerce(name, v, typing.get_args(hint)[0]) for v in items]
         if hint is bool:
             if isinstance(value, bool):
@@ -393,7 +395,9 @@ class Run:
         if cfg.tensorboard:
             self.accelerator.init_trackers("tensorboard")
         self.accelerator.wait_for_everyone()
-        set_seed(cfg.seed)
+        if cfg.deterministic:  # cuBLAS needs this before its first matmul to be deterministic
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        set_seed(cfg.seed, deterministic=cfg.deterministic)
 
     def print(self, *args) -> None:
         """Print on the main process only."""
