@@ -26,6 +26,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from .augment import PairAugment
 from .geometry import Letterbox, to_tensor
 from .pose import NUM_JOINTS, Pose, read_annotation_csv
 
@@ -130,7 +131,8 @@ class PoseTransferDataset(Dataset):
         I_A, I_B (3, H, W); P_A, P_B (C, H, W) with C = 18 (36 for "coordinates"); M_B (1, H, W);
         plus the file names name_A, name_B and flip (bool).
     Index with `ds[i]` for the pair as stored, `ds[i, True]` for its mirror image (images, poses and
-    masks flipped together, left and right joints swapped), which the training sampler picks at random.
+    masks flipped together, left and right joints swapped), which the training sampler picks at random,
+    and `ds[i, flip, seed]` for a pair augmented by `augment` with a generator seeded by `seed`.
 
     Args:
         root: Pose-Transfer folder (see `find_layout`).
@@ -141,6 +143,7 @@ class PoseTransferDataset(Dataset):
         pose_sigma: Gaussian sigma.
         background: RGB colour of the letterbox padding.
         on_error: "raise" or "skip".
+        augment: pair-consistent augmentation applied to items indexed with a seed (None: never).
     """
 
     def __init__(
@@ -153,12 +156,14 @@ class PoseTransferDataset(Dataset):
         pose_sigma: float = 6.0,
         background: tuple[int, int, int] = (255, 255, 255),
         on_error: str = "raise",
+        augment: PairAugment | None = None,
     ):
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         pose_channels(pose_encoding)  # validates
         self.root, self.split = Path(root), split
         self.pose_encoding, self.pose_radius, self.pose_sigma = pose_encoding, pose_radius, pose_sigma
+        self.augment = augment
         self.image_dir, self.annotation_csv, self.pairs_csv = find_layout(root, split)
         self.skipped: list[str] = []
 
@@ -227,13 +232,16 @@ class PoseTransferDataset(Dataset):
         return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if flip else image
 
     def __getitem__(self, index) -> dict:
-        index, flip = index if isinstance(index, tuple) else (index, False)
+        index, flip, seed = (tuple(index) + (False, None))[:3] if isinstance(index, tuple) else (index, False, None)
         name_A, name_B = self.pairs[index]
         pose_A, pose_B = self.pose(name_A, flip), self.pose(name_B, flip)
+        image_A, image_B = self.image(name_A, flip), self.image(name_B, flip)
+        if self.augment is not None and seed is not None:
+            image_A, pose_A, image_B, pose_B = self.augment(np.random.default_rng(seed), image_A, pose_A, image_B, pose_B)
         encode = dict(encoding=self.pose_encoding, radius=self.pose_radius, sigma=self.pose_sigma)
         return {
-            "I_A": to_tensor(self.image(name_A, flip)),  # (3, H, W)
-            "I_B": to_tensor(self.image(name_B, flip)),  # (3, H, W)
+            "I_A": to_tensor(image_A),  # (3, H, W)
+            "I_B": to_tensor(image_B),  # (3, H, W)
             "P_A": torch.from_numpy(encode_pose(pose_A, **encode)),  # (C, H, W)
             "P_B": torch.from_numpy(encode_pose(pose_B, **encode)),  # (C, H, W)
             "M_B": torch.from_numpy(pose_B.pose_mask(radius=self.pose_radius))[None],  # (1, H, W)
@@ -271,14 +279,14 @@ class StepSampler:
     def __len__(self) -> int:
         return max(self.max_steps - self.start_step, 0)
 
-    def item(self, position: int) -> tuple[int, bool]:
-        """The (pair index, flip) at a global sample position."""
+    def item(self, position: int) -> tuple[int, bool, list[int]]:
+        """The (pair index, flip, augmentation seed) at a global sample position."""
         epoch, i = divmod(position, self.num_pairs)
         if self._epoch is None or self._epoch[0] != epoch:
             g = np.random.default_rng([self.seed, epoch])
             self._epoch = (epoch, g.permutation(self.num_pairs), g.random(self.num_pairs) < 0.5)
         _, order, flips = self._epoch
-        return int(order[i]), bool(flips[i]) and self.flip
+        return int(order[i]), bool(flips[i]) and self.flip, [self.seed, 1, position]
 
     def __iter__(self):
         for step in range(self.start_step, self.max_steps):

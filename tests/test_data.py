@@ -152,15 +152,28 @@ def test_step_sampler_resumes_and_shards_exactly():
     full = list(StepSampler(10, 3, seed=1, max_steps=8))
     assert list(StepSampler(10, 3, seed=1, start_step=5, max_steps=8)) == full[5:]
     assert all(len(b) == 3 for b in full)
-    indices = [i for b in full[:3] for i, _ in b]
+    indices = [i for b in full[:3] for i, _, _ in b]
     assert sorted(indices[:9]) == sorted(set(indices[:9])), "no repeats within an epoch"
-    flips = [f for b in full for _, f in b]
+    flips = [f for b in full for _, f, _ in b]
     assert 0 < sum(flips) < len(flips)
-    assert not any(f for b in StepSampler(10, 3, seed=1, flip=False, max_steps=8) for _, f in b)
+    assert not any(f for b in StepSampler(10, 3, seed=1, flip=False, max_steps=8) for _, f, _ in b)
+    seeds = [tuple(s) for b in full for _, _, s in b]
+    assert len(set(seeds)) == len(seeds), "every sample position has its own augmentation seed"
     # two processes with batch 3 split what one process with batch 6 sees
     one = list(StepSampler(10, 6, seed=1, max_steps=4))
     r0, r1 = (list(StepSampler(10, 3, seed=1, rank=r, world_size=2, max_steps=4)) for r in (0, 1))
     assert [a + b for a, b in zip(r0, r1)] == one
+
+
+def test_augmented_items_follow_their_seed(synthetic_root):
+    from pg2_hub.augment import PairAugment
+
+    ds = PoseTransferDataset(synthetic_root, "train", augment=PairAugment(colour=1.0, max_zoom=1.3))
+    a, b, c = ds[0, False, [0, 1, 5]], ds[0, False, [0, 1, 5]], ds[0, False, [0, 1, 6]]
+    assert torch.equal(a["I_A"], b["I_A"]) and torch.equal(a["P_B"], b["P_B"])
+    assert not torch.equal(a["I_B"], c["I_B"])
+    plain = ds[0]
+    assert torch.equal(plain["I_A"], PoseTransferDataset(synthetic_root, "train")[0]["I_A"])  # no seed, no augmentation
 
 
 def test_loader_batches(synthetic_root):

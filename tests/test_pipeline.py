@@ -283,3 +283,14 @@ def test_package_imports_after_install():
     result = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
     assert ROOT.joinpath("pg2_hub").is_dir()
+
+
+def test_card_template_is_found_without_installing(monkeypatch):
+    """Run from a source checkout (a Space, PYTHONPATH=.) the template is read from model_cards/."""
+    from pg2_hub import card
+
+    def not_installed(name):
+        raise ModuleNotFoundError(name)
+
+    monkeypatch.setattr(card.resources, "files", not_installed)
+    assert "# {{ model_name }}" in card.card_template()

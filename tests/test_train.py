@@ -269,3 +269,15 @@ def test_two_cpu_processes_train_in_sync(tmp_path, tiny_data):
     checkpoint = out / "checkpoints" / "step_00000003"
     assert {"random_states_0.pkl", "random_states_1.pkl", "trainer_state.json"} <= {p.name for p in checkpoint.iterdir()}
     assert (out / "export" / "model.safetensors").is_file()
+
+
+def test_augmented_run_resumes_exactly_and_exports_float16(tmp_path, tiny_data):
+    args = ["--data", str(tiny_data), "--augment", "--augment-colour", "1.0", "--augment-zoom", "1.3",
+            "--save-every", "2", "--sample-every", "100", "--export-dtype", "float16"]
+    train(1, tmp_path / "straight", *args, "--max-steps", "4")
+    train(1, tmp_path / "resumed", *args, "--max-steps", "2")
+    train(1, tmp_path / "resumed", *args, "--max-steps", "4", "--resume", "latest")
+    a, b = (load_file(tmp_path / run / "export" / "model.safetensors") for run in ("straight", "resumed"))
+    assert all(t.dtype == torch.float16 for t in a.values()) and all(torch.equal(a[k], b[k]) for k in a)
+    pipe = PG2.from_pretrained(tmp_path / "straight" / "export")
+    assert next(pipe.parameters()).dtype == torch.float32  # half on disk, float32 in use

@@ -10,6 +10,7 @@ The resolved config is written to `<out>/config.yaml`.
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
 import math
@@ -33,6 +34,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from pg2_hub import losses
+from pg2_hub.augment import PairAugment
 from pg2_hub.data import POSE_ENCODINGS, PoseTransferDataset, StepSampler, pose_channels
 from pg2_hub.geometry import to_pil
 from pg2_hub.models import G1, Discriminator, load_weights
@@ -59,6 +61,9 @@ class TrainConfig:
     split: str = opt("train", "split to train on")
     on_error: str = opt("raise", "bad rows/images in the data: raise, or skip and count them")
     flip: bool = opt(True, "random horizontal flips of whole pairs")
+    augment: bool = opt(False, "pair-consistent colour + zoom augmentation (pg2_hub.augment; not in the released code)")
+    augment_colour: float = opt(0.5, "augment: probability of one channel permutation of both images")
+    augment_zoom: float = opt(1.15, "augment: largest zoom-in factor, drawn per image (1 = off)")
     num_workers: int = opt(0, "DataLoader worker processes")
     synthetic_people: int = opt(64, "synthetic data: number of people (3 poses each)")
     synthetic_poses: str | None = opt(None, "synthetic data: annotation CSV to draw poses from; none = kinematic model")
@@ -105,12 +110,14 @@ class TrainConfig:
     mixed_precision: str = opt("no", "no, bf16 or fp16")
     tensorboard: bool = opt(False, "also log to TensorBoard (<out>/tensorboard)")
     push_to_hub: str | None = opt(None, "Hub repo id to push the final export to")
+    export_dtype: str = opt("float32", "dtype of the exported weights: float32, or float16 (half the size)")
 
 
 CHOICES = {
     "on_error": ("raise", "skip"), "synthetic_background": BACKGROUNDS, "preset": PRESETS,
     "pose_encoding": POSE_ENCODINGS, "loss": losses.RECONSTRUCTION_LOSSES,
     "discriminator": losses.DISCRIMINATORS, "mixed_precision": ("no", "bf16", "fp16"),
+    "export_dtype": ("float32", "float16"),
 }
 
 
@@ -239,7 +246,8 @@ def build_dataset(cfg: TrainConfig, accelerator: Accelerator) -> PoseTransferDat
         accelerator.wait_for_everyone()
     dataset = PoseTransferDataset(root, cfg.split, image_size=(cfg.image_height, cfg.image_width),
                                   pose_encoding=cfg.pose_encoding, pose_radius=cfg.pose_radius, pose_sigma=cfg.pose_sigma,
-                                  background=tuple(cfg.background), on_error=cfg.on_error)
+                                  background=tuple(cfg.background), on_error=cfg.on_error,
+                                  augment=PairAugment(colour=cfg.augment_colour, max_zoom=cfg.augment_zoom) if cfg.augment else None)
     if dataset.skipped:
         accelerator.print(f"on_error=skip: left out {len(dataset.skipped)} bad rows/pairs, e.g. " + "; ".join(dataset.skipped[:3]))
     return dataset
@@ -560,6 +568,8 @@ class Run:
                     "PG2.from_pretrained"
             tmp = self.out / ".tmp-export"
             shutil.rmtree(tmp, ignore_errors=True)
+            if self.cfg.export_dtype == "float16":
+                pipe = copy.deepcopy(pipe).half()
             pipe.save_pretrained(tmp)
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
