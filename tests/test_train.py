@@ -281,3 +281,12 @@ def test_augmented_run_resumes_exactly_and_exports_float16(tmp_path, tiny_data):
     assert all(t.dtype == torch.float16 for t in a.values()) and all(torch.equal(a[k], b[k]) for k in a)
     pipe = PG2.from_pretrained(tmp_path / "straight" / "export")
     assert next(pipe.parameters()).dtype == torch.float32  # half on disk, float32 in use
+
+
+def test_max_minutes_stops_cleanly_with_samples_checkpoint_and_export(tmp_path, tiny_data):
+    run = train(1, tmp_path / "run", "--data", str(tiny_data), "--max-steps", "1000", "--max-minutes", "0",
+                "--save-every", "500", "--sample-every", "500")
+    assert run.step == 1 and run.cfg.max_steps == 1
+    assert (tmp_path / "run" / "checkpoints" / "step_00000001").is_dir()
+    assert (tmp_path / "run" / "samples" / "step_00000001.png").is_file()
+    assert PG2.from_pretrained(tmp_path / "run" / "export").g1 is not None

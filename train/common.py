@@ -85,6 +85,7 @@ class TrainConfig:
     background: list[int] = opt([255, 255, 255], "letterbox padding colour R G B")
     # ---- optimisation
     max_steps: int = opt(22000, "training steps of this stage")
+    max_minutes: float | None = opt(None, "stop cleanly (samples, checkpoint, export) once this much wall time has passed")
     batch_size: int = opt(16, "pairs per step per process")
     lr: float = opt(2e-5, "Adam learning rate of every network")
     beta1: float = opt(0.5, "Adam beta1")
@@ -396,6 +397,7 @@ class Run:
         self.last_checkpoint: Path | None = None
         self._sums: dict[str, float] = {}
         self._count, self._t0 = 0, time.perf_counter()
+        self._started = time.perf_counter()
         if self.is_main:
             (self.out / "checkpoints").mkdir(parents=True, exist_ok=True)
             (self.out / "samples").mkdir(exist_ok=True)
@@ -497,6 +499,11 @@ class Run:
         self.step += 1
         self._count += 1
         progress.update(1)
+        if self.cfg.max_minutes is not None and self.step < self.cfg.max_steps:
+            late = torch.tensor(float(time.perf_counter() - self._started > 60 * self.cfg.max_minutes), device=self.device)
+            if self.accelerator.reduce(late, "max").item():  # every process stops at the same step
+                self.print(f"\n--max-minutes {self.cfg.max_minutes}: stopping at step {self.step}")
+                self.cfg.max_steps = self.step  # so this step is the last: samples, checkpoint, export follow
         if self.step % self.cfg.log_every and self.step != self.cfg.max_steps:
             return None
         elapsed = time.perf_counter() - self._t0
@@ -508,6 +515,11 @@ class Run:
         progress.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k.startswith("loss")})
         self._sums, self._count, self._t0 = {}, 0, time.perf_counter()
         return record
+
+    @property
+    def done(self) -> bool:
+        """Whether the run has reached its last step (max_steps, possibly shortened by max_minutes)."""
+        return self.step >= self.cfg.max_steps
 
     def due(self, every: int) -> bool:
         """Whether an every-N-steps task is due after this step (always at the last step)."""

@@ -67,6 +67,8 @@ def main(cfg: common.TrainConfig) -> common.Run:
             run.save_samples(fixed, G1)
         if run.due(cfg.save_every):
             run.save_checkpoint()
+        if run.done:
+            break
 
     progress.close()
     run.export(G1, dataset_name=cfg.data or "synthetic")

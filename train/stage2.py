@@ -75,6 +75,8 @@ def main(cfg: common.TrainConfig) -> common.Run:
             run.save_samples(fixed, G1, G2)
         if run.due(cfg.save_every):
             run.save_checkpoint()
+        if run.done:
+            break
 
     progress.close()
     run.export(G1, G2, dataset_name=cfg.data or "synthetic")
