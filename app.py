@@ -37,7 +37,7 @@ from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from pg2_hub import PG2, CheckpointError, ImageInputError, Pose, PoseError
 from pg2_hub.detect import DEFAULT_REPO as OPENPOSE_REPO
 from pg2_hub.detect import DetectorWeightsError, OpenPoseDetector
-from pg2_hub.pipeline import as_pose
+from pg2_hub.pipeline import as_pose, bf16_is_fast
 from pg2_hub.pose import JOINT_NAMES
 from pg2_hub.presets import PRESET_SIZE, get_preset, preset_names
 from pg2_hub.synthetic import Appearance, render_person
@@ -578,6 +578,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... or auto")
     parser.add_argument("--examples", default=None, help="folder of person images for the examples row")
+    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                        help="bfloat16 autocast (faster on GPUs and AVX-512 BF16 / AMX CPUs, outputs differ by ~1e-2); "
+                             "default: on where bf16 is native, off elsewhere")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     return parser.parse_args(argv)
 
@@ -591,7 +594,9 @@ def main(argv: list[str] | None = None) -> None:
         pipe, info = load_model(args.model, device)
     except CheckpointError as e:
         raise SystemExit(f"Cannot load the model: {e}") from e
-    log.info("model %s (%s) on %s; training data: %s", info.name, info.source, device, info.training_data)
+    pipe.autocast_bf16 = bf16_is_fast(device) if args.bf16 is None else args.bf16
+    log.info("model %s (%s) on %s (bf16 autocast %s); training data: %s", info.name, info.source, device,
+             "on" if pipe.autocast_bf16 else "off", info.training_data)
     examples = examples_from_folder(args.examples) if args.examples else None
     demo = build_demo(pipe, info, openpose=args.openpose, examples=examples, device=device)
     demo.queue(default_concurrency_limit=4).launch(server_name=args.host, server_port=args.port,

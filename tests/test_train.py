@@ -290,3 +290,11 @@ def test_max_minutes_stops_cleanly_with_samples_checkpoint_and_export(tmp_path, 
     assert (tmp_path / "run" / "checkpoints" / "step_00000001").is_dir()
     assert (tmp_path / "run" / "samples" / "step_00000001.png").is_file()
     assert PG2.from_pretrained(tmp_path / "run" / "export").g1 is not None
+
+
+def test_g2_zero_init_starts_at_the_coarse_image():
+    cfg = common.parse_config(2, [*TINY, "--out", "/tmp/unused", "--g2-zero-init"])
+    g2 = common.make_g2(cfg)
+    x = torch.randn(2, 3, 32, 16)
+    assert torch.equal(g2(x, x), torch.zeros_like(x))
+    assert not torch.equal(common.make_g2(common.parse_config(2, [*TINY, "--out", "/tmp/unused"]))(x, x), torch.zeros_like(x))

@@ -37,7 +37,7 @@ from pg2_hub import losses
 from pg2_hub.augment import PairAugment
 from pg2_hub.data import POSE_ENCODINGS, PoseTransferDataset, StepSampler, pose_channels
 from pg2_hub.geometry import to_pil
-from pg2_hub.models import G1, Discriminator, load_weights
+from pg2_hub.models import G1, G2, Discriminator, load_weights
 from pg2_hub.pipeline import PG2
 from pg2_hub.synthetic import BACKGROUNDS, make_synthetic_dataset
 
@@ -77,6 +77,7 @@ class TrainConfig:
     g1_levels: int | None = opt(None, "G1 levels; none = log2(H) - 2")
     g2_levels: int | None = opt(None, "G2 levels; none = log2(H) - 4")
     g2_skip_first_level: bool = opt(False, "G2 U-Net skip at full resolution (DeepFashion: yes, Market: no)")
+    g2_zero_init: bool = opt(False, "start G2 at refined = G1 output (zero output conv); not in the released code")
     d_base_width: int = opt(64, "discriminator first-layer width")
     d_layers: int | None = opt(None, "discriminator stride-2 convs; none = 4 up to 128 px, else 5")
     pose_encoding: str = opt("disk", "pose input: disk (released), gaussian, or coordinates (ablation G1-CE)")
@@ -269,6 +270,16 @@ def make_g1(cfg: TrainConfig) -> G1:
     """G1 for the config's geometry, width and pose encoding."""
     return G1(cfg.image_height, cfg.image_width, pose_channels=pose_channels(cfg.pose_encoding), hidden=cfg.hidden,
               levels=cfg.g1_levels, bottleneck=cfg.bottleneck)
+
+
+def make_g2(cfg: TrainConfig) -> G2:
+    """G2 for the config; with g2_zero_init its difference map starts at exactly 0 (refined = coarse)."""
+    g2 = G2(cfg.image_height, cfg.image_width, hidden=cfg.hidden, levels=cfg.g2_levels,
+            skip_first_level=cfg.g2_skip_first_level)
+    if cfg.g2_zero_init:
+        torch.nn.init.zeros_(g2.out.weight)
+        torch.nn.init.zeros_(g2.out.bias)
+    return g2
 
 
 def make_discriminator(cfg: TrainConfig) -> Discriminator:

@@ -20,7 +20,6 @@ import torch
 from tqdm.auto import tqdm
 
 import common
-from pg2_hub.models import G2 as G2Model
 
 
 def main(cfg: common.TrainConfig) -> common.Run:
@@ -43,8 +42,7 @@ def main(cfg: common.TrainConfig) -> common.Run:
           f"{dataset.root}, {cfg.image_height}x{cfg.image_width}, {cfg.batch_size} pairs per process per step", flush=True)
 
     # ---- models and optimizers
-    G2 = G2Model(cfg.image_height, cfg.image_width, hidden=cfg.hidden, levels=cfg.g2_levels,
-                 skip_first_level=cfg.g2_skip_first_level)
+    G2 = common.make_g2(cfg)
     D = common.make_discriminator(cfg)
     opt_G2, opt_D = common.make_adam(G2.parameters(), cfg), common.make_adam(D.parameters(), cfg)
     G2, D, opt_G2, opt_D = acc.prepare(G2, D, opt_G2, opt_D)
