@@ -230,21 +230,29 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--precisions", nargs="+", choices=["fp32", "bf16"],
                         help="default: fp32, plus bf16 where it is native (CUDA, AVX-512 BF16 / AMX CPUs)")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per measurement (default 5, quick 2)")
+    parser.add_argument("--batches", nargs="+", type=int, help="inference batch sizes (default 1 8, quick 1)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's default)")
     parser.add_argument("--no-training", action="store_true", help="skip the training-step measurements")
+    parser.add_argument("--layout", choices=["channels_last", "nchw"], default="channels_last",
+                        help="activation layout; nchw reproduces the code before the channels_last change")
     parser.add_argument("--out", default="bench/results", help="folder for benchmark.json and benchmark.md")
     args = parser.parse_args(argv)
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.layout == "nchw":  # the "before" of the channels_last optimisation, for comparison
+        import pg2_hub.models.discriminator, pg2_hub.models.g1, pg2_hub.models.g2
+
+        for module in (pg2_hub.models.g1, pg2_hub.models.g2, pg2_hub.models.discriminator):
+            module.channels_last = lambda x: x.contiguous()
     configs = args.configs or (["market-demo"] if args.quick else list(CONFIGS))
     repeats = args.repeats or (1 if args.quick else 5)
-    batches = [1] if args.quick else [1, 8]
+    batches = args.batches or ([1] if args.quick else [1, 8])
     devices = [torch.device(d) for d in args.devices if d != "cuda" or torch.cuda.is_available()]
     results = dict(when=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                    machine=f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores".strip(),
                    cpu_capability=torch.backends.cpu.get_cpu_capability(), torch=torch.__version__,
-                   threads=torch.get_num_threads(), quick=args.quick, matmul_flops={}, inference=[], training=[])
+                   threads=torch.get_num_threads(), quick=args.quick, layout=args.layout, matmul_flops={}, inference=[], training=[])
     if torch.cuda.is_available():
         results["gpu"] = torch.cuda.get_device_name()
 
