@@ -4,7 +4,7 @@ repo, and turns (condition image, target pose) into (coarse, refined, pose drawi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch

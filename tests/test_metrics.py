@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import urllib.error
-from pathlib import Path
 
 import numpy as np
 import pytest
