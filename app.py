@@ -579,7 +579,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... or auto")
     parser.add_argument("--examples", default=None, help="folder of person images for the examples row")
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
-                        help="bfloat16 autocast (faster on GPUs and AVX-512 BF16 / AMX CPUs, outputs differ by ~1e-2); "
+                        help="bfloat16 autocast (faster on GPUs and AVX-512 BF16 / AMX CPUs, outputs differ slightly from float32); "
                              "default: on where bf16 is native, off elsewhere")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     return parser.parse_args(argv)

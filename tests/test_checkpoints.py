@@ -42,4 +42,4 @@ def test_checkpoint_loads_and_is_deterministic(folder):
     assert torch.isfinite(first.refined).all()
     # a trained model draws something image-like: not flat, not the input copied
     assert first.coarse.std() > 0.05
-    assert (first.refined[0] - torch.from_numpy(np.asarray(person)).permute(2, 0, 1) / 127.5 + 1).abs().mean() > 0.01
+    assert (first.refined[0] - torch.from_numpy(np.array(person)).permute(2, 0, 1) / 127.5 + 1).abs().mean() > 0.01
