@@ -581,6 +581,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                         help="bfloat16 autocast (faster on GPUs and AVX-512 BF16 / AMX CPUs, outputs differ slightly from float32); "
                              "default: on where bf16 is native, off elsewhere")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the networks: ~1.3x faster generation after a ~1 minute first call")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     return parser.parse_args(argv)
 
@@ -595,6 +597,8 @@ def main(argv: list[str] | None = None) -> None:
     except CheckpointError as e:
         raise SystemExit(f"Cannot load the model: {e}") from e
     pipe.autocast_bf16 = bf16_is_fast(device) if args.bf16 is None else args.bf16
+    if args.compile:
+        pipe.compile()
     log.info("model %s (%s) on %s (bf16 autocast %s); training data: %s", info.name, info.source, device,
              "on" if pipe.autocast_bf16 else "off", info.training_data)
     examples = examples_from_folder(args.examples) if args.examples else None

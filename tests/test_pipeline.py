@@ -294,3 +294,13 @@ def test_card_template_is_found_without_installing(monkeypatch):
 
     monkeypatch.setattr(card.resources, "files", not_installed)
     assert "# {{ model_name }}" in card.card_template()
+
+
+@pytest.mark.slow
+def test_compiled_pipeline_gives_the_same_outputs(tmp_path):
+    pipe = tiny_pipe()
+    ref = pipe(person(), keypoints(), output_type="pt").refined
+    pipe.compile()
+    assert torch.allclose(pipe(person(), keypoints(), output_type="pt").refined, ref, atol=1e-5)
+    pipe.save_pretrained(tmp_path)  # compiling in place keeps the state-dict keys
+    assert torch.allclose(PG2.from_pretrained(tmp_path)(person(), keypoints(), output_type="pt").refined, ref, atol=1e-5)
