@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,19 @@ def pg2_app(tmp_path_factory):
         yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", demo=demo, info=info, examples=examples, app=app)
     finally:
         demo.close()
+
+
+@pytest.fixture
+def offline_hub(monkeypatch, tmp_path):
+    """An empty torch hub cache and downloads that fail as they do without network; yields the cache dir."""
+    import torch
+
+    old = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+
+    def no_network(url, dst, *args, **kwargs):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    yield tmp_path / "hub"
+    torch.hub.set_dir(old)

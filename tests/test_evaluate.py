@@ -6,7 +6,6 @@ import csv
 import json
 import shutil
 import sys
-import urllib.error
 from pathlib import Path
 
 import numpy as np
@@ -42,20 +41,6 @@ def checkpoints(tmp_path_factory) -> tuple[Path, Path]:
     PG2(g1_config=TINY_G1, g2_config=TINY_G2, model_name="tiny-full").save_pretrained(root / "tiny-full")
     PG2(g1_config=TINY_G1, model_name="tiny-g1").save_pretrained(root / "tiny-g1")
     return root / "tiny-full", root / "tiny-g1"
-
-
-@pytest.fixture
-def offline_hub(monkeypatch, tmp_path):
-    """An empty torch hub cache and downloads that fail as they do without network."""
-    old = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "hub"))
-
-    def no_network(url, dst, *args, **kwargs):
-        raise urllib.error.URLError("[Errno -2] Name or service not known")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    yield
-    torch.hub.set_dir(old)
 
 
 def run_cli(*argv) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import urllib.error
 
 import numpy as np
 import pytest
@@ -192,20 +191,6 @@ def test_inception_wrapper_maps_torch_fidelity_outputs(monkeypatch, tmp_path):
 
 # ---------------------------------------------------------------------------------------------------
 # backbone weights offline
-
-
-@pytest.fixture
-def offline_hub(monkeypatch, tmp_path):
-    """An empty torch hub cache and a download that fails as it does without network."""
-    old = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "hub"))
-
-    def no_network(url, dst, *args, **kwargs):
-        raise urllib.error.URLError("[Errno -2] Name or service not known")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    yield tmp_path / "hub"
-    torch.hub.set_dir(old)
 
 
 def test_offline_without_weights_gives_clear_error(offline_hub, tmp_path):
