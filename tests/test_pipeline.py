@@ -114,11 +114,16 @@ def test_missing_config(pipe, tmp_path):
         PG2.from_pretrained(tmp_path)
 
 
+def save_with_g1_config(pipe: PG2, folder, **changes) -> None:
+    """Save `pipe`, then change its G1 config on disk (the weights stay as they were)."""
+    pipe.save_pretrained(folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["g1_config"].update(changes)
+    (folder / "config.json").write_text(json.dumps(config))
+
+
 def test_mismatched_config_and_weights(pipe, tmp_path):
-    pipe.save_pretrained(tmp_path)
-    config = json.loads((tmp_path / "config.json").read_text())
-    config["g1_config"]["hidden"] = 16
-    (tmp_path / "config.json").write_text(json.dumps(config))
+    save_with_g1_config(pipe, tmp_path, hidden=16)
     with pytest.raises(CheckpointError, match="wrong shape"):
         PG2.from_pretrained(tmp_path)
 
@@ -141,10 +146,7 @@ def test_corrupt_weights_file(pipe, tmp_path):
 
 
 def test_invalid_config_values(pipe, tmp_path):
-    pipe.save_pretrained(tmp_path)
-    config = json.loads((tmp_path / "config.json").read_text())
-    config["g1_config"]["image_height"] = 60
-    (tmp_path / "config.json").write_text(json.dumps(config))
+    save_with_g1_config(pipe, tmp_path, image_height=60)
     with pytest.raises(CheckpointError, match="does not describe a valid PG2"):
         PG2.from_pretrained(tmp_path)
 
