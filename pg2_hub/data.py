@@ -12,7 +12,7 @@ Images and poses are fitted into the model geometry with `geometry.Letterbox` (2
 code the inference pipeline uses.
 
     ds = PoseTransferDataset("../shared/data/market", "train")
-    item = ds[0]          # I_A, I_B (3, H, W); P_A, P_B (18, H, W); M_B (1, H, W); names
+    item = ds[0]          # I_A, I_B (3, H, W); P_B (18, H, W); M_B (1, H, W); kp_A, kp_B (18, 2); names
     item = ds[0, True]    # the same pair mirrored: both images and both poses (left/right joints swapped)
 """
 
@@ -128,7 +128,8 @@ class PoseTransferDataset(Dataset):
     are dropped instead and listed in `self.skipped`.
 
     Items are dicts of tensors in [-1, 1] (M_B in {0, 1}):
-        I_A, I_B (3, H, W); P_A, P_B (C, H, W) with C = 18 (36 for "coordinates"); M_B (1, H, W);
+        I_A, I_B (3, H, W); P_B (C, H, W) with C = 18 (36 for "coordinates"); M_B (1, H, W);
+        kp_A, kp_B (18, 2) source and target keypoints (x, y) in the model geometry, -1 missing;
         plus the file names name_A, name_B and flip (bool).
     Index with `ds[i]` for the pair as stored, `ds[i, True]` for its mirror image (images, poses and
     masks flipped together, left and right joints swapped), which the training sampler picks at random,
@@ -242,9 +243,10 @@ class PoseTransferDataset(Dataset):
         return {
             "I_A": to_tensor(image_A),  # (3, H, W)
             "I_B": to_tensor(image_B),  # (3, H, W)
-            "P_A": torch.from_numpy(encode_pose(pose_A, **encode)),  # (C, H, W)
             "P_B": torch.from_numpy(encode_pose(pose_B, **encode)),  # (C, H, W)
             "M_B": torch.from_numpy(pose_B.pose_mask(radius=self.pose_radius))[None],  # (1, H, W)
+            "kp_A": torch.from_numpy(pose_A.to_array()),  # (18, 2)
+            "kp_B": torch.from_numpy(pose_B.to_array()),  # (18, 2)
             "name_A": name_A,
             "name_B": name_B,
             "flip": bool(flip),

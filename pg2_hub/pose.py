@@ -501,7 +501,9 @@ class Pose:
             maps = self.gaussian_maps(sigma=sigma, size=size)
         else:
             raise PoseError(f"kind must be 'disk' or 'gaussian', got {kind!r}")
-        return maps * 2 - 1
+        maps *= 2  # in place: this runs for every training sample
+        maps -= 1
+        return maps
 
     def pose_mask(self, radius: int = 4, size=None) -> np.ndarray:
         """The released PG2 pose mask M (`_getPoseMask`), the weight of the pose mask loss.
