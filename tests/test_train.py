@@ -298,3 +298,13 @@ def test_g2_zero_init_starts_at_the_coarse_image():
     x = torch.randn(2, 3, 32, 16)
     assert torch.equal(g2(x, x), torch.zeros_like(x))
     assert not torch.equal(common.make_g2(common.parse_config(2, [*TINY, "--out", "/tmp/unused"]))(x, x), torch.zeros_like(x))
+
+
+def test_init_fine_tunes_from_an_export(tmp_path, tiny_data):
+    base = train(1, tmp_path / "base", "--data", str(tiny_data), "--max-steps", "2", "--sample-every", "100")
+    tuned = common.make_g1(common.parse_config(1, [*TINY, "--out", str(tmp_path / "ft"), "--init", str(tmp_path / "base")]))
+    exported = PG2.from_pretrained(tmp_path / "base" / "export").g1
+    assert all(torch.equal(a, b) for a, b in zip(tuned.state_dict().values(), exported.state_dict().values()))
+    with pytest.raises(SystemExit, match="same geometry and width"):
+        common.make_g1(common.parse_config(1, [*TINY, "--hidden", "4", "--out", str(tmp_path / "x"), "--init", str(tmp_path / "base")]))
+    assert base.step == 2

@@ -97,6 +97,7 @@ class TrainConfig:
     discriminator: str = opt("released", "D: released (single images, condition counts as fake) or pair (paper)")
     g1_adversarial: bool = opt(False, "stage 1: add the adversarial term to G1 (ablation G1+D)")
     g1: str | None = opt(None, "stage 2: stage-1 export, run folder or checkpoint; none = runs/<preset>/stage1")
+    init: str | None = opt(None, "stage 1: fine-tune, starting G1 from this export, run folder or checkpoint")
     # ---- run
     preset: str = opt("market", "market or deepfashion: loads train/configs/<preset>.yaml")
     out: str | None = opt(None, "run folder; none = runs/<preset>/stage<N>")
@@ -267,9 +268,16 @@ def make_loader(dataset: PoseTransferDataset, cfg: TrainConfig, accelerator: Acc
 
 
 def make_g1(cfg: TrainConfig) -> G1:
-    """G1 for the config's geometry, width and pose encoding."""
-    return G1(cfg.image_height, cfg.image_width, pose_channels=pose_channels(cfg.pose_encoding), hidden=cfg.hidden,
-              levels=cfg.g1_levels, bottleneck=cfg.bottleneck)
+    """G1 for the config's geometry, width and pose encoding (weights from cfg.init when fine-tuning)."""
+    g1 = G1(cfg.image_height, cfg.image_width, pose_channels=pose_channels(cfg.pose_encoding), hidden=cfg.hidden,
+            levels=cfg.g1_levels, bottleneck=cfg.bottleneck)
+    if cfg.init:
+        trained, _ = load_g1(cfg.init)
+        if trained._hub_mixin_config != g1._hub_mixin_config:
+            raise SystemExit(f"--init {cfg.init}: its G1 is {trained._hub_mixin_config}, this config builds "
+                             f"{g1._hub_mixin_config}; use the same geometry and width")
+        g1.load_state_dict(trained.state_dict())
+    return g1
 
 
 def make_g2(cfg: TrainConfig) -> G2:
