@@ -174,7 +174,7 @@ class PG2(HubModel, **HUB_METADATA):
             dtype: parameter dtype; float32 by default.
             autocast_bf16: run the networks under bfloat16 autocast, the fast path on GPUs and on CPUs
                 with native bfloat16 (AVX-512 BF16 / AMX); outputs differ from float32 by ~3e-3 on average
-                but up to 0.04 (G1) and 0.27 (G2) per pixel on the demo models (values in [-1, 1]).
+                but up to 0.06 (G1) and 0.29 (G1+G2) per pixel on the demo models (values in [-1, 1]).
             **kwargs: Hub download options (`revision`, `cache_dir`, `token`, `local_files_only`, ...).
         """
         pipe = super().from_pretrained(pretrained_model_name_or_path, **kwargs).to(device=device, dtype=dtype)
