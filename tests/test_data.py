@@ -41,7 +41,7 @@ def test_market_items_in_model_geometry(shared_data):
     item = ds[5]
     assert item["I_A"].shape == item["I_B"].shape == (3, 128, 64)
     assert item["P_B"].shape == (18, 128, 64) and item["M_B"].shape == (1, 128, 64)
-    assert torch.equal(item["kp_A"], torch.from_numpy(ds.poses[item["name_A"]].keypoints))
+    assert torch.equal(item["kp_A"], torch.from_numpy(ds.poses[item["name_A"]].to_array()))
     assert item["I_A"].min() >= -1 and item["I_A"].max() <= 1
     assert set(item["M_B"].unique().tolist()) <= {0.0, 1.0}
     pose_B = ds.poses[item["name_B"]]
@@ -70,7 +70,7 @@ def test_flip_mirrors_images_poses_and_masks_together(shared_data):
     # integer joints: a mirrored disk is the disk of the mirrored joint, in the swapped channel
     assert torch.equal(flipped["P_B"], plain["P_B"].flip(-1)[list(FLIP_PERMUTATION)])
     for key, name in (("kp_A", "name_A"), ("kp_B", "name_B")):
-        assert torch.equal(flipped[key], torch.from_numpy(ds.pose(plain[name], flip=True).keypoints))
+        assert torch.equal(flipped[key], torch.from_numpy(ds.pose(plain[name], flip=True).to_array()))
     overlap = (flipped["M_B"] * plain["M_B"].flip(-1)).sum() / plain["M_B"].sum()
     assert overlap > 0.9  # intermediate mask points are truncated with int(), as released: not exactly symmetric
 
