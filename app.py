@@ -36,6 +36,7 @@ from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
 from pg2_hub import PG2, CheckpointError, ImageInputError, Pose, PoseError
 from pg2_hub.detect import DEFAULT_REPO as OPENPOSE_REPO
+from pg2_hub.geometry import MIN_IMAGE_SIDE, to_rgb
 from pg2_hub.detect import DetectorWeightsError, OpenPoseDetector
 from pg2_hub.pipeline import as_pose, bf16_is_fast
 from pg2_hub.pose import JOINT_NAMES
@@ -162,16 +163,9 @@ def load_photo(path: str | None, what: str = "person photo") -> tuple[Image.Imag
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
         raise _error(f"The uploaded {what} is not an image that can be read ({type(e).__name__}). "
                      "Upload a PNG or JPEG photo.") from e
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        image = Image.new("RGB", rgba.size, (255, 255, 255))
-        image.paste(rgba, mask=rgba.getchannel("A"))
-        notes.append("transparent areas filled with white")
-    elif image.mode not in ("RGB",):
-        if image.mode in ("L", "1", "I", "I;16", "F"):
-            notes.append("greyscale photo used as RGB")
-        image = image.convert("RGB")
-    if min(image.size) < 8:
+    image, note = to_rgb(image)
+    notes += [note] if note else []
+    if min(image.size) < MIN_IMAGE_SIDE:
         raise _error(f"The {what} is only {image.width}x{image.height} pixels; upload a real photo.")
     if max(image.size) > MAX_SIDE:
         image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)

@@ -59,17 +59,30 @@ def as_rgb_image(image, name: str = "image") -> Image.Image:
         raise ImageInputError(
             f"{name} must be a PIL image, an image file path, a numpy array or a tensor, got {type(image).__name__}"
         )
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        image = Image.new("RGB", rgba.size, (255, 255, 255))
-        image.paste(rgba, mask=rgba.getchannel("A"))
-    image = image.convert("RGB")
+    image, _ = to_rgb(image)
     if min(image.size) < MIN_IMAGE_SIDE:
         raise ImageInputError(
             f"{name} is {image.width}x{image.height} pixels; give a photo of a person at least "
             f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} (ideally as large as the model geometry)"
         )
     return image
+
+
+def to_rgb(image: Image.Image) -> tuple[Image.Image, str | None]:
+    """Any PIL mode -> RGB: transparency composited on white, greyscale expanded.
+
+    Returns:
+        (RGB image, a note saying what changed, or None when the image was RGB already).
+    """
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat, "transparent areas filled with white"
+    if image.mode == "RGB":
+        return image, None
+    note = "greyscale photo used as RGB" if image.mode in ("L", "1", "I", "I;16", "F") else None
+    return image.convert("RGB"), note
 
 
 def to_tensor(image: Image.Image) -> torch.Tensor:
