@@ -22,6 +22,9 @@ def test_benchmark_quick_mode_writes_results(tmp_path):
     assert data["quick"] and data["matmul_flops"]["cpu/fp32"] > 0
     (inference,) = data["inference"]
     assert inference["config"] == "market-demo" and inference["pipeline_s"] > 0 and inference["gflop_per_image"] > 0
+    # the fraction is taken against the matmul rate measured around the row, and the best rate seen is reported
+    assert inference["fraction_of_matmul"] == pytest.approx(inference["achieved_tflops"] / inference["matmul_tflops"])
+    assert data["matmul_flops"]["cpu/fp32"] >= inference["matmul_tflops"] * 1e12 * (1 - 1e-9)
     assert {r["stage"] for r in data["training"]} == {"stage1", "stage2"}
     assert all(r["samples_per_s"] > 0 and r["peak_mem_mib"] > 0 for r in data["training"])
     table = (tmp_path / "benchmark.md").read_text()
