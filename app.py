@@ -7,7 +7,7 @@ the G2 refined image. The "Pose sequence" tab interpolates between two poses int
 All image and pose preprocessing happens in `pg2_hub` (PG2.__call__); this file only fixes what a
 user uploads (EXIF rotation, transparency, greyscale, huge photos) and turns errors into messages.
 
-API (gradio_client), see docs/README_app.md:
+API (gradio_client), see README.md, "Call the API":
     /generate           (person_image, pose_json) -> (pose drawing, coarse, refined, status)
     /generate_sequence  (person_image, start_pose_json, end_pose_json, num_frames, frame_ms) -> (gif, status)
     /detect_pose        (pose_photo) -> pose_json

@@ -313,7 +313,7 @@ def fid(
     """Frechet Inception Distance between generated images and a real set (the training images).
 
     Both sets are fed to the same backbone at their own size (torch-fidelity resizes to 299x299);
-    use the same geometry and a lossless format for both (see docs/README_evaluate.md, pitfalls).
+    use the same geometry and a lossless format for both (see README.md, "Known pitfalls").
 
     Args:
         images, real_images: uint8 RGB images (each set of one size).

@@ -14,7 +14,7 @@ e.g. to make re-identification training data. Writes `{image}___{pose}.png` and 
 
 Inputs use the Pose-Transfer layout (spec section 5): `DATA/{split}/` images, `DATA/*-annotation-{split}.csv`
 and `DATA/*-pairs-{split}.csv`. Generated images are written as `{from}___{to}.png` (PNG, lossless) in
-the geometry they were scored in. See docs/README_evaluate.md for the protocol and its pitfalls.
+the geometry they were scored in. See README.md, "Evaluate", for the protocol and its pitfalls.
 """
 
 from __future__ import annotations
